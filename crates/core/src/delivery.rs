@@ -304,7 +304,7 @@ impl<'c> Delivery<'c> {
                 Ok(mapped) => mapped,
                 Err(problem) => return self.respond(EdgeResponse::invalid_payload(&problem)),
             };
-        let fingerprint = mapped.fingerprint();
+        let fingerprint = self.values_fingerprint(schema, &mapped);
         let warnings = mapped.warnings.clone();
         if let Some(record) = record.as_ref().filter(|r| r.fingerprint == fingerprint) {
             // The page already holds exactly these values: no call to Notion.
@@ -336,6 +336,21 @@ impl<'c> Delivery<'c> {
         self.on_upsert_step(step, upsert, record, fingerprint, warnings)
     }
 
+    /// The fingerprint of what the event writes apart from its own `eventId`. Every event
+    /// carries a new id, so a fingerprint that included it (the `Event ID` property of the
+    /// default map) would never match and every repeat of the page's values would cost a PATCH;
+    /// the page keeps the id of the last event that changed it.
+    fn values_fingerprint(&self, schema: &Schema, mapped: &MappedProperties) -> String {
+        if self.event.event_id.is_none() {
+            return mapped.fingerprint();
+        }
+        let mut without_id = self.event.clone();
+        without_id.event_id = None;
+        // Mapping the same event minus one field cannot newly fail.
+        page_properties(&without_id, schema, &self.config.property_map)
+            .map_or_else(|_| mapped.fingerprint(), |values| values.fingerprint())
+    }
+
     fn on_upsert_step(
         &mut self,
         step: UpsertStep,
@@ -362,6 +377,15 @@ impl<'c> Delivery<'c> {
                     warnings,
                 };
                 self.save(receipt, Some(fingerprint))
+            }
+            UpsertStep::Failed(UpsertFailure::Refused {
+                status: 401, code, ..
+            }) => {
+                // A token Notion refuses is the edge's misconfiguration, as on the schema fetch:
+                // a 500 is retried by the queue, where a 422 would make the event a dead letter.
+                self.respond(EdgeResponse::misconfigured_message(&format!(
+                    "Notion refused variable `notionapikey` (401 {code}): check the token"
+                )))
             }
             UpsertStep::Failed(UpsertFailure::Refused {
                 status,

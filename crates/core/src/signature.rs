@@ -44,6 +44,12 @@ pub enum SecretError {
 }
 
 impl Secret {
+    /// The text of a new Standard Webhooks secret made from `random` bytes (the caller draws
+    /// them from the operating system's generator): `whsec_` and their base64.
+    pub fn generate_text(random: &[u8; 32]) -> String {
+        format!("whsec_{}", STANDARD.encode(random))
+    }
+
     /// A secret as configured: `whsec_<base64>` (Standard Webhooks) or any other non-empty text.
     pub fn parse(s: &str) -> Result<Secret, SecretError> {
         Self::parse_nth(s, 1)
@@ -818,6 +824,18 @@ mod tests {
         assert_eq!(
             SignatureError::TimestampRequired.to_string(),
             "a signed timestamp is required"
+        );
+    }
+
+    #[test]
+    fn generated_secrets_parse_back_to_their_bytes() {
+        let text = Secret::generate_text(&[7u8; 32]);
+        assert!(text.starts_with("whsec_") && text.len() == 6 + 44);
+        let secret = Secret::parse(&text).unwrap();
+        let body = b"{}";
+        assert_eq!(
+            sign_standard(&secret, "id", 1, body),
+            sign_standard(&Secret::from_bytes(&[7u8; 32]), "id", 1, body)
         );
     }
 }
