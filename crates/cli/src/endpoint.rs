@@ -243,7 +243,7 @@ pub fn send_test(url: &str, secret: &nexus_core::signature::Secret) -> Value {
             }
             .into();
         }
-        Outcome::Retry { status, error } => {
+        Outcome::Retry { status, error, .. } => {
             r["httpStatus"] = json!(status);
             r["error"] = error.into();
         }

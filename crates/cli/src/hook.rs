@@ -16,10 +16,10 @@ use nexus_core::event::{Event, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::claude_hook;
 use crate::delivery::{self, Outcome};
-use crate::redact;
 use crate::settings::{self, Settings};
+use nexus_core::claude_hook;
+use nexus_core::redact;
 
 /// `nexus hook`.
 #[derive(Debug, Args)]
@@ -200,7 +200,9 @@ fn record(
         Outcome::Refused { status, reason } => {
             queue.record_dead(entry, Some(*status), reason, true)
         }
-        Outcome::Retry { status, error } => queue.record_failure(&entry.event_id, *status, error),
+        Outcome::Retry { status, error, .. } => {
+            queue.record_failure(&entry.event_id, *status, error)
+        }
     }
 }
 
@@ -227,7 +229,7 @@ fn describe(outcome: &Outcome, event_id: &str, report: &mut Value) {
             report["httpStatus"] = (*status).into();
             report["error"] = reason.as_str().into();
         }
-        Outcome::Retry { status, error } => {
+        Outcome::Retry { status, error, .. } => {
             eprintln!(
                 "nexus hook: event {event_id} is queued; delivery failed ({error}), \
                  the queue processor will retry"

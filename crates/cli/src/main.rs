@@ -6,13 +6,11 @@
 //! It does not deliver the queue's backlog (`nexus queue process`, a later piece) and never
 //! talks to Notion directly: only to the edge.
 
-mod claude_hook;
 mod delivery;
 mod endpoint;
 mod health;
 mod hook;
 mod queue;
-mod redact;
 mod secret;
 mod settings;
 

@@ -16,7 +16,9 @@
 
 #![warn(missing_docs)]
 
+pub mod claude_hook;
 pub mod delivery;
+pub mod edge_answer;
 pub mod edge_config;
 pub mod edge_response;
 pub mod event;
@@ -25,6 +27,7 @@ pub mod health;
 pub mod idempotency;
 pub mod notion;
 mod page_id;
+pub mod redact;
 pub mod retry;
 pub mod signature;
 mod timestamp;

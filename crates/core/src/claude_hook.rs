@@ -6,7 +6,7 @@
 //! `Agent` since Claude Code 2.1.63), and `Stop`. Anything else yields no event, so a hook wired to
 //! too broad a matcher stays harmless. Unknown fields are ignored: Claude Code adds them often.
 
-use nexus_core::event::{Event, Timestamp};
+use crate::event::{Event, Timestamp};
 use serde_json::{Map, Value};
 
 /// The subagent tool's names, old and new.
