@@ -8,6 +8,10 @@ use crate::root;
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// How the queue processor (`components/queue-processor`) is built.
+const QUEUE_PROCESSOR_BUILD: &str =
+    "cargo build --target wasm32-wasip2 --release -p queue-processor";
+
 /// Adds the wasm32-wasip2 target when the toolchain lacks it (`RUSTUP_AUTO_INSTALL=0` machines
 /// install nothing on their own).
 pub fn ensure_target() -> anyhow::Result<()> {
@@ -32,12 +36,15 @@ pub fn components() -> anyhow::Result<()> {
     let mut commands: Vec<String> = Vec::new();
     let text = std::fs::read_to_string(root().join("spin.toml"))?;
     for id in manifest.components.keys() {
-        if let Some(command) = build_command(&text, id) {
-            if !commands.contains(&command) {
-                commands.push(command);
-            }
+        if let Some(command) = build_command(&text, id)
+            && !commands.contains(&command)
+        {
+            commands.push(command);
         }
     }
+    // The queue processor is a `wasi:cli` command, not an HTTP route: spin.toml does not list
+    // it, but it is built with the rest.
+    commands.push(QUEUE_PROCESSOR_BUILD.to_string());
     for command in commands {
         eprintln!("xtask: {command}");
         run(Command::new("sh")
@@ -67,6 +74,9 @@ pub fn test(cargo_args: &[String]) -> anyhow::Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args(["test", "--workspace", "--exclude", "notion-webhook"])
+        .args(["--exclude", "queue-processor"])
+        // The bench's own components build for wasm32-wasip2 only (`cargo xtask bench`).
+        .args(["--exclude", "bench-hello", "--exclude", "bench-core-wasm"])
         .current_dir(root());
     if !cargo_args.is_empty() {
         cargo.arg("--").args(cargo_args);

@@ -6,6 +6,8 @@
 //! - `cargo xtask build`: build the components only.
 //! - `cargo xtask bench`: the benchmarks.
 
+mod bench;
+mod bench_queue;
 mod build;
 mod up;
 
@@ -35,6 +37,10 @@ enum Command {
     },
     /// Build the WebAssembly components (what `spin build` runs).
     Build,
+    /// Measure: webhook throughput and latency against direct Notion calls, cold and warm
+    /// starts, the core natively and in a component, the host beside `wasmtime serve`,
+    /// `nexus hook` beside curl, queue appends. Prints figures, ratios and goals.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up::run(args),
         Command::Test { cargo_args } => build::test(&cargo_args),
         Command::Build => build::components(),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,9 @@
 //! `nexus queue status`, `nexus queue list` and `nexus queue compact`: the stable views of the
-//! local queue (CONTRACT 7) and its housekeeping. Delivery (`nexus queue process`) is not here.
+//! local queue (CONTRACT 7) and its housekeeping; `process` (delivery, `queue/process.rs`),
+//! `verify` (`queue/verify.rs`) and `retry-dead`.
+
+mod process;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +33,28 @@ pub enum QueueCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Deliver every pending entry: runs the queue-processor component under the embedded
+    /// wasmtime with only the queue folder and the edge's (and, with NEXUS_NOTION_TOKEN,
+    /// Notion's) origin granted. The edge first; Notion directly when the edge is down and
+    /// NEXUS_NOTION_TOKEN and NEXUS_NOTION_DATA_SOURCE are set.
+    Process(process::ProcessArgs),
+    /// Check delivered entries against Notion (needs NEXUS_NOTION_TOKEN and
+    /// NEXUS_NOTION_DATA_SOURCE): each has its page, titled with its Session ID, and no session
+    /// has two pages. Non-zero exit when anything is missing or duplicated.
+    Verify {
+        /// Print {"checked","ok","missing","mismatched","duplicated"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead letters back to pending (after fixing what refused them).
+    RetryDead {
+        /// Only these event ids (default: every dead letter).
+        #[arg(value_name = "EVENT_ID")]
+        ids: Vec<String>,
+        /// Print {"moved":[ids]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `nexus queue list`.
@@ -51,9 +77,20 @@ pub struct ListArgs {
 
 /// Runs `nexus queue ...`.
 pub fn run(project: Option<&Path>, cmd: QueueCommand) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(settings::project_dir(project, None))?;
+    let project_dir = settings::project_dir(project, None);
+    let settings = Settings::load(project_dir.clone())?;
     let queue = settings.queue();
     match cmd {
+        QueueCommand::Process(args) => return process::run(&project_dir, &settings, args),
+        QueueCommand::Verify { json } => return verify::run(&settings, json),
+        QueueCommand::RetryDead { ids, json } => {
+            let moved = queue.retry_dead((!ids.is_empty()).then_some(ids.as_slice()))?;
+            if json {
+                println!("{}", serde_json::json!({ "moved": moved }));
+            } else {
+                println!("moved {} dead letters back to pending", moved.len());
+            }
+        }
         QueueCommand::Status { json } => {
             let status = queue.status(SystemTime::now())?;
             if json {

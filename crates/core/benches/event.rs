@@ -6,6 +6,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "fixture/event.rs"]
 mod event_fixture;
 
 fn verify_validate_map(c: &mut Criterion) {

@@ -18,6 +18,7 @@
 
 pub mod claude_hook;
 pub mod delivery;
+pub mod drain;
 pub mod edge_answer;
 pub mod edge_config;
 pub mod edge_response;

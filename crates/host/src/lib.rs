@@ -21,6 +21,7 @@
 
 mod app;
 mod bindings;
+mod command;
 mod config;
 mod engine;
 mod keyvalue;
@@ -33,6 +34,7 @@ pub mod variables;
 mod wasi;
 
 pub use app::{App, AppOptions, KvLocation, ResponseBody, check_imports, component_imports};
+pub use command::{CommandOptions, CommandOutcome, CommandRunner, Output};
 pub use engine::{load_component, new_engine};
 pub use keyvalue::KeyValue;
 pub use outbound::AllowedHosts;

@@ -52,6 +52,22 @@ pub(crate) fn compact(paths: &QueuePaths) -> Result<CompactReport> {
         }
     }
     report.kept = lines.len() - report.foreign_lines;
+    // Proof of delivery outlives the entry: appended (and synced) before the entries go.
+    let mut delivered = Vec::new();
+    for e in &snap.entries {
+        if let Some(d) = snap.deliveries.get(&e.event_id).filter(|d| d.synced) {
+            let line = serde_json::json!({
+                "eventId": e.event_id,
+                "sessionId": e.event_str("sessionId"),
+                "pageId": d.page_id,
+                "at": d.last_at,
+            });
+            delivered.push(serde_json::to_vec(&line).expect("JSON serialises"));
+        }
+    }
+    if !delivered.is_empty() {
+        log::append_lines(&paths.delivered(), &delivered)?.sync()?;
+    }
     // Rewriting even when nothing is dropped also cuts a torn last line and duplicate ids.
     if paths.queue.exists() || !lines.is_empty() {
         log::rewrite(&paths.queue, &lines)?;

@@ -2,7 +2,6 @@
 //! creation that persists each new level. Without the folder `fsync`, a crash after a successful
 //! file `fsync` can still lose the file's name, and with it every line in it.
 
-use std::fs::File;
 use std::path::Path;
 
 use crate::error::{IoContext, Result};
@@ -16,7 +15,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     };
     #[cfg(unix)]
     {
-        File::open(dir)
+        std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .ctx("fsync folder", dir)
     }

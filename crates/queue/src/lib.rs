@@ -32,6 +32,7 @@ mod lock;
 mod log;
 mod paths;
 mod receipts;
+pub mod scan;
 mod snapshot;
 pub mod timestamp;
 
@@ -46,11 +47,12 @@ pub use paths::{DEFAULT_QUEUE_FILE, QueuePaths};
 pub use receipts::{Delivery, Outcome, Receipt};
 pub use snapshot::{EntryView, ListFilter, QueuedEntry, State, StatusCounts};
 
+pub use lock::ProcessorLock;
 use lock::QueueLock;
 use snapshot::Snapshot;
 
-/// The attempt limit the processor applies before it gives an entry up (the seed's value).
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// The attempt limit the processor applies before it gives an entry up (issue 4; the seed used 5).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 
 /// A queue, named by its main file. Opening touches nothing on disk: files and folders are
 /// created by the first write, and reading a queue that does not exist yet shows it empty.
@@ -105,6 +107,7 @@ impl Queue {
             http_status,
             error: Some(error.to_owned()),
             page_id: None,
+            next_attempt_at: None,
         })
     }
 
@@ -124,6 +127,7 @@ impl Queue {
             http_status: Some(http_status),
             error: None,
             page_id: page_id.map(str::to_owned),
+            next_attempt_at: None,
         })
     }
 
@@ -162,6 +166,7 @@ impl Queue {
             http_status,
             error: Some(reason.to_owned()),
             page_id: None,
+            next_attempt_at: None,
         };
         let line = serde_json::to_vec(&receipt).expect("a receipt serialises");
         log::append_line(&self.paths.receipts, &line)?.sync()
@@ -195,6 +200,59 @@ impl Queue {
     /// The counts of `nexus queue status --json`, ages measured from `now`.
     pub fn status(&self, now: SystemTime) -> Result<StatusCounts> {
         Ok(self.read()?.status(now))
+    }
+
+    /// Moves dead letters back to pending (after a fix): `ids`, or every dead letter when `None`.
+    /// Returns the ids moved. Under the writers' lock: the entry goes back into the main file if
+    /// compaction dropped it, a `requeued` receipt restarts its attempts, and only then is it cut
+    /// from the dead-letter file (the file that makes it dead), so a crash at any point leaves it
+    /// dead or pending, never lost.
+    pub fn retry_dead(&self, ids: Option<&[String]>) -> Result<Vec<String>> {
+        if !self.paths.dead.exists() {
+            return Ok(Vec::new());
+        }
+        let _lock = QueueLock::exclusive(&self.paths.lock)?;
+        let snap = Snapshot::read(&self.paths)?;
+        let in_main: std::collections::HashSet<&str> =
+            snap.entries.iter().map(|e| e.event_id.as_str()).collect();
+        let chosen: Vec<&DeadLetter> = snap
+            .dead
+            .iter()
+            .filter(|d| ids.is_none_or(|ids| ids.contains(&d.event_id)))
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = timestamp::format(SystemTime::now());
+        for d in &chosen {
+            if !in_main.contains(d.event_id.as_str()) {
+                let entry = Entry {
+                    event_id: d.event_id.clone(),
+                    enqueued_at: d.enqueued_at.clone(),
+                    event: d.event.clone(),
+                };
+                log::append_line(&self.paths.queue, &entry.to_line())?.sync()?;
+            }
+            let receipt = Receipt {
+                event_id: d.event_id.clone(),
+                at: now.clone(),
+                outcome: Outcome::Requeued,
+                attempts: 0,
+                http_status: None,
+                error: None,
+                page_id: None,
+                next_attempt_at: None,
+            };
+            log::append_line(&self.paths.receipts, &scan::receipt_line(&receipt))?.sync()?;
+        }
+        let moved: std::collections::HashSet<&str> =
+            chosen.iter().map(|d| d.event_id.as_str()).collect();
+        let kept: Vec<Vec<u8>> = log::read_lines(&self.paths.dead)?
+            .into_iter()
+            .filter(|l| scan::event_id_of(l).is_none_or(|id| !moved.contains(id.as_str())))
+            .collect();
+        log::rewrite(&self.paths.dead, &kept)?;
+        Ok(chosen.iter().map(|d| d.event_id.clone()).collect())
     }
 
     /// Drops synced and dead entries from the main file and folds the receipts of the rest.

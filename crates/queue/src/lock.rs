@@ -45,3 +45,24 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .open(path)
         .ctx("open lock file", path)
 }
+
+/// The processor's lock: a non-blocking exclusive `flock` on its own file beside the queue
+/// (`<queue>.processor.lock`), held for a whole processor run so that only one runs at a time.
+/// Hooks never take it; the kernel drops it when its holder dies.
+#[derive(Debug)]
+pub struct ProcessorLock {
+    _file: File,
+}
+
+impl ProcessorLock {
+    /// Takes the lock, or returns `None` at once when another processor holds it.
+    pub fn try_acquire(paths: &crate::QueuePaths) -> Result<Option<ProcessorLock>> {
+        let path = paths.processor_lock();
+        let file = open_lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(ProcessorLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e).ctx("lock", &path),
+        }
+    }
+}

@@ -34,7 +34,12 @@ impl Written {
 /// A newly created file is made durable, name included, before this returns, so that no later
 /// writer can acknowledge a line in a file whose name a crash could still lose.
 pub(crate) fn append_line(path: &Path, line: &[u8]) -> Result<Written> {
-    debug_assert!(!line.contains(&b'\n'));
+    append_lines(path, std::slice::from_ref(&line.to_vec()))
+}
+
+/// Appends several lines with one write (see [`append_line`]).
+pub(crate) fn append_lines(path: &Path, lines: &[Vec<u8>]) -> Result<Written> {
+    debug_assert!(lines.iter().all(|l| !l.contains(&b'\n')));
     if let Some(dir) = path.parent() {
         fsync::create_dir_all_durable(dir)?;
     }
@@ -46,9 +51,11 @@ pub(crate) fn append_line(path: &Path, line: &[u8]) -> Result<Written> {
         .open(path)
         .ctx("open", path)?;
     repair_torn_tail(&mut file, path)?;
-    let mut buf = Vec::with_capacity(line.len() + 1);
-    buf.extend_from_slice(line);
-    buf.push(b'\n');
+    let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+    }
     file.write_all(&buf).ctx("append to", path)?;
     if !existed {
         file.sync_all().ctx("fsync", path)?;

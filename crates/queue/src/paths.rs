@@ -50,6 +50,29 @@ impl QueuePaths {
         }
     }
 
+    /// The processor's lock file (`<queue>.processor.lock`): one processor at a time.
+    pub fn processor_lock(&self) -> PathBuf {
+        let mut name = self.queue.file_name().unwrap_or_default().to_os_string();
+        name.push(".processor.lock");
+        self.queue.with_file_name(name)
+    }
+
+    /// The delivery log (`<base>-delivered.jsonl`, or `X.delivered.jsonl`): one line per entry
+    /// compaction dropped as delivered, `{"eventId","sessionId","pageId","at"}`, what
+    /// `nexus queue verify` checks against Notion once the entries are gone from the main file.
+    pub fn delivered(&self) -> PathBuf {
+        let name = self
+            .receipts
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = match name.strip_suffix("-receipts.jsonl") {
+            Some(base) => format!("{base}-delivered.jsonl"),
+            None => name.replace(".receipts.jsonl", ".delivered.jsonl"),
+        };
+        self.receipts.with_file_name(name)
+    }
+
     /// The folder holding all the files.
     pub fn dir(&self) -> &Path {
         self.queue.parent().unwrap_or(Path::new("."))

@@ -19,6 +19,8 @@ pub enum Outcome {
     Synced,
     /// Given up: refused for good, or past the attempt limit. The dead-letter file holds the event.
     Dead,
+    /// Moved back from the dead letters (`nexus queue retry-dead`): attempts start again at 0.
+    Requeued,
 }
 
 /// One line of the receipts file.
@@ -44,6 +46,9 @@ pub struct Receipt {
     /// The Notion page the edge wrote, on success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
+    /// After a failure: the earliest time the processor tries again (backoff), RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
 }
 
 /// The folded delivery state of one entry.
@@ -64,17 +69,31 @@ pub struct Delivery {
     pub page_id: Option<String>,
     /// When the latest receipt was recorded.
     pub last_at: Option<String>,
+    /// The earliest time of the next attempt, from the latest failure's backoff.
+    pub next_attempt_at: Option<String>,
 }
 
 impl Delivery {
     /// Adds one receipt, in file order.
-    pub(crate) fn apply(&mut self, r: &Receipt) {
+    pub fn apply(&mut self, r: &Receipt) {
+        if r.outcome == Outcome::Requeued {
+            // A fresh start: the history before it no longer counts against the limit.
+            *self = Delivery {
+                synced: self.synced,
+                page_id: self.page_id.take(),
+                ..Delivery::default()
+            };
+            self.last_at = Some(r.at.clone());
+            return;
+        }
         self.attempts = self.attempts.saturating_add(r.attempts);
         self.last_at = Some(r.at.clone());
+        self.next_attempt_at = r.next_attempt_at.clone();
         if r.http_status.is_some() {
             self.last_http_status = r.http_status;
         }
         match r.outcome {
+            Outcome::Requeued => {}
             Outcome::Synced => {
                 self.synced = true;
                 if r.page_id.is_some() {
@@ -112,6 +131,7 @@ impl Delivery {
             http_status: self.last_http_status,
             error: self.last_error.clone(),
             page_id: self.page_id.clone(),
+            next_attempt_at: self.next_attempt_at.clone(),
         })
     }
 }
@@ -141,6 +161,7 @@ mod tests {
             http_status: None,
             error: error.map(str::to_owned),
             page_id: None,
+            next_attempt_at: None,
         })
         .unwrap()
     }
