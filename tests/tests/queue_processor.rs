@@ -620,6 +620,7 @@ async fn a_processor_killed_at_random_points_delivers_exactly_once() {
     let started = Instant::now();
     let mut rounds = 0;
     let mut killed = 0;
+    let mut longest_run = Duration::from_millis(20);
     while rounds < 300 && started.elapsed() < Duration::from_secs(25) {
         rounds += 1;
         let evs: Vec<Value> = (0..2)
@@ -629,12 +630,17 @@ async fn a_processor_killed_at_random_points_delivers_exactly_once() {
             q.queue.append(e["eventId"].as_str().unwrap(), e).unwrap();
         }
         all.extend(evs);
-        let budget = Duration::from_millis(rng.random_range(0..60));
+        // Cut the run at a random point of its usual length (the longest uncut run so far), so
+        // kills land anywhere in a run however fast or loaded the machine is.
+        let budget = Duration::from_micros(rng.random_range(0..=longest_run.as_micros() as u64));
+        let began = Instant::now();
         if tokio::time::timeout(budget, process(&q, &env, &[]))
             .await
             .is_err()
         {
             killed += 1;
+        } else {
+            longest_run = longest_run.max(began.elapsed());
         }
         if rounds % 20 == 0 {
             q.queue.compact().unwrap();

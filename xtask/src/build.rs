@@ -72,12 +72,9 @@ pub fn test(cargo_args: &[String]) -> anyhow::Result<()> {
     components()?;
     ensure_python_sdk();
     let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["test", "--workspace", "--exclude", "notion-webhook"])
-        .args(["--exclude", "queue-processor"])
-        // The bench's own components build for wasm32-wasip2 only (`cargo xtask bench`).
-        .args(["--exclude", "bench-hello", "--exclude", "bench-core-wasm"])
-        .current_dir(root());
+    // The workspace's default members: every native crate. The components (and the bench's own
+    // wasm crates) build for wasm32-wasip2 only and were built above.
+    cargo.arg("test").current_dir(root());
     if !cargo_args.is_empty() {
         cargo.arg("--").args(cargo_args);
     }

@@ -45,7 +45,7 @@ async fn webhook(req: IncomingRequest) -> EdgeResponse {
     let headers = req.headers();
     let header = |name: &str| {
         headers
-            .get(&name.to_string())
+            .get(name)
             .into_iter()
             .next()
             .and_then(|v| String::from_utf8(v).ok())

@@ -15,7 +15,6 @@
 //! queue, 3 entries remain pending and `NEXUS_FAIL_ON_PENDING=true`.
 
 mod files;
-mod http;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,7 +32,7 @@ use nexus_queue::{DeadLetter, Entry, Outcome, QueuePaths, Receipt, State, timest
 use serde_json::json;
 
 use files::{Appender, Lease, open_or_empty};
-use http::{HttpError, Url};
+use nexus_guest_http::{self as http, HttpError, Timeouts, Url};
 
 /// A window holds about this much of the main file (and at most `NEXUS_WINDOW` entries).
 const WINDOW_BYTES: usize = 4 << 20;
@@ -372,7 +371,7 @@ fn send_edge(s: &Settings, entry: &Entry) -> Attempt {
     let mut headers: Vec<(&str, String)> =
         signed_headers(secret, &entry.event_id, now_secs, &body).into();
     headers.push(("content-type", "application/json".into()));
-    match http::send("POST", url, &headers, &body, s.edge_timeout) {
+    match http::send("POST", url, &headers, &body, Timeouts::all(s.edge_timeout)) {
         Ok(a) => edge_attempt(
             Ok((a.status, &a.body, a.retry_after.as_deref())),
             s.drain.default_throttle_ms,
@@ -400,7 +399,13 @@ fn notion_call(
     let url = n.base.with_path(&req.path);
     let headers = n.client.headers(req);
     let body = req.body.as_deref().unwrap_or_default();
-    match http::send(req.method.as_str(), &url, &headers, body, s.notion_timeout) {
+    match http::send(
+        req.method.as_str(),
+        &url,
+        &headers,
+        body,
+        Timeouts::all(s.notion_timeout),
+    ) {
         Ok(a) => Ok(NotionResponse {
             status: a.status,
             retry_after: a.retry_after,

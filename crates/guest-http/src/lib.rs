@@ -1,5 +1,11 @@
-//! Outbound HTTP over `wasi:http/outgoing-handler`, with timeouts. The host decides which origins
-//! are reachable: a refused origin comes back as [`HttpError::Denied`], reported as such.
+//! Outbound HTTP for nexus-sync's components: one request over `wasi:http/outgoing-handler@0.2`,
+//! with timeouts, its whole answer read. Shared by the edge (`notion-webhook`) and the queue
+//! processor, so both send, time out and report failures the same way.
+//!
+//! The host decides which origins are reachable: a refused origin comes back as
+//! [`HttpError::Denied`]. Errors carry no request detail (headers may hold a token).
+
+#![warn(missing_docs)]
 
 use std::time::Duration;
 
@@ -12,9 +18,34 @@ use wasi::io::streams::StreamError;
 
 /// An answer: status, `retry-after`, body.
 pub struct Answer {
+    /// Status code.
     pub status: u16,
+    /// The `retry-after` header, as sent.
     pub retry_after: Option<String>,
+    /// The whole body.
     pub body: Vec<u8>,
+}
+
+/// How long each phase of a request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Until the connection is open.
+    pub connect: Duration,
+    /// Until the answer's first byte.
+    pub first_byte: Duration,
+    /// Between two bytes of the answer.
+    pub between_bytes: Duration,
+}
+
+impl Timeouts {
+    /// The same limit for every phase.
+    pub fn all(limit: Duration) -> Timeouts {
+        Timeouts {
+            connect: limit,
+            first_byte: limit,
+            between_bytes: limit,
+        }
+    }
 }
 
 /// Why no answer came.
@@ -29,11 +60,14 @@ pub enum HttpError {
 /// `scheme://authority` and the path of a URL.
 pub struct Url {
     scheme: Scheme,
+    /// `host[:port]`.
     pub authority: String,
+    /// Path and query.
     pub path: String,
 }
 
 impl Url {
+    /// Parses an `http://` or `https://` URL.
     pub fn parse(url: &str) -> Option<Url> {
         let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
             (Scheme::Https, r)
@@ -79,7 +113,7 @@ pub fn send(
     url: &Url,
     headers: &[(&str, String)],
     body: &[u8],
-    timeout: Duration,
+    timeouts: Timeouts,
 ) -> Result<Answer, HttpError> {
     let other = HttpError::Transport(Transport::Other);
     let list: Vec<(String, Vec<u8>)> = headers
@@ -101,13 +135,15 @@ pub fn send(
         .map_err(|()| other)?;
     let out = req.body().map_err(|()| other)?;
     let options = RequestOptions::new();
-    let ns = timeout.as_nanos() as u64;
-    let _ = options.set_connect_timeout(Some(ns));
-    let _ = options.set_first_byte_timeout(Some(ns));
-    let _ = options.set_between_bytes_timeout(Some(ns));
+    let ns = |d: Duration| Some(d.as_nanos() as u64);
+    let _ = options.set_connect_timeout(ns(timeouts.connect));
+    let _ = options.set_first_byte_timeout(ns(timeouts.first_byte));
+    let _ = options.set_between_bytes_timeout(ns(timeouts.between_bytes));
     let future = outgoing_handler::handle(req, Some(options)).map_err(error)?;
-    // A request the host refuses or cannot connect fails the body write too: the answer's
-    // error then says why, so wait for it rather than report the write.
+    // The body is written after `handle`: the host reads it while it sends, so a body written
+    // first would wait forever for a reader. A request the host refuses or cannot connect fails
+    // the body write too: the answer's error then says why, so wait for it rather than report
+    // the write.
     let written = (|| {
         let stream = out.write().map_err(|()| other)?;
         for chunk in body.chunks(4096) {
