@@ -9,11 +9,13 @@ use nexus_core::EdgeConfig;
 use nexus_core::notion::{NotionRequest, NotionResponse, Transport};
 use nexus_guest_http::{HttpError, Timeouts, Url, send as http_send};
 
-/// Connect within 5 s, first byte within 8 s: a hook waits 10 s for the whole answer.
+/// A hook waits 10 s for the whole answer, and a delivery makes at most three calls (schema,
+/// query, write) under a 30 s session lease (`nexus_core::delivery::LEASE_MILLIS`): three calls
+/// at these limits end before the lease can pass to a twin delivery.
 const TIMEOUTS: Timeouts = Timeouts {
-    connect: Duration::from_secs(5),
-    first_byte: Duration::from_secs(8),
-    between_bytes: Duration::from_secs(5),
+    connect: Duration::from_secs(3),
+    first_byte: Duration::from_secs(6),
+    between_bytes: Duration::from_secs(1),
 };
 
 /// Sends `request` to Notion and reads the whole answer.
