@@ -91,11 +91,9 @@ impl KeyValue {
 
     fn delete(&self, store: &str, key: &str) -> Result<(), store::Error> {
         self.with(|c| {
-            c.execute(
-                "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                params![store, key],
-            )
-            .map(drop)
+            c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute(params![store, key])
+                .map(drop)
         })
     }
 
@@ -147,21 +145,19 @@ impl KeyValue {
     }
 }
 
+// Statements are prepared once per connection and reused: every request runs the same few.
 fn read(c: &Connection, store: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
-    c.query_row(
-        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-        params![store, key],
-        |r| r.get(0),
-    )
-    .optional()
+    c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+        .query_row(params![store, key], |r| r.get(0))
+        .optional()
 }
 
 fn write(c: &Connection, store: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
          ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-        params![store, key, value],
-    )
+    )?
+    .execute(params![store, key, value])
     .map(drop)
 }
 
