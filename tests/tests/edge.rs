@@ -1,26 +1,11 @@
 //! `POST /api/NotionWebhook` end to end: the component under the embedded wasmtime host,
 //! against the Notion emulator.
 
-use nexus_tests::{Stack, now_secs, select_of, text_of};
+use nexus_tests::{Stack, full_event, now_secs, select_of, text_of};
 use serde_json::json;
 
 fn event(session: &str, status: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "eventId": format!("evt-{session}-{status}"),
-        "sessionId": session,
-        "agentName": "planner",
-        "status": status,
-        "startTime": "2026-12-04T10:00:00Z",
-        "endTime": "2026-12-04T10:30:00Z",
-        "workDescription": "Wrote the parser",
-        "filesCreated": 2,
-        "filesUpdated": 3,
-        "linesGenerated": 120,
-        "deliverables": ["parser.rs", "tests.rs"],
-        "nextSteps": "review",
-        "performanceMetrics": {"tokens": 1200},
-    }))
-    .unwrap()
+    serde_json::to_vec(&full_event(session, status)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -201,20 +201,9 @@ pub fn send_test(url: &str, secret: &nexus_core::signature::Secret) -> Value {
     let event_id = nexus_core::event_id::new_uuid_v7(now_ms, rand::random());
     let event = Event {
         event_id: Some(event_id.clone()),
-        session_id: "nexus-send-test".into(),
-        agent_name: "nexus".into(),
-        status: "Completed".into(),
-        start_time: None,
         end_time: Some(Timestamp::from_unix_millis(now_ms as i64)),
-        duration_minutes: None,
         work_description: Some("Synthetic event sent by `nexus endpoint send-test`.".into()),
-        files_created: None,
-        files_updated: None,
-        lines_generated: None,
-        deliverables: Vec::new(),
-        next_steps: Vec::new(),
-        performance_metrics: None,
-        related_notion_items: Vec::new(),
+        ..Event::new("nexus-send-test", "nexus", "Completed")
     };
     let agent = delivery::agent(delivery::POST_TIMEOUT);
     let (outcome, took) = delivery::post_event(&agent, url, secret, &event_id, &event.to_json());

@@ -45,20 +45,8 @@ pub fn event_from_hook(
     let now = Timestamp::from_unix_millis(now_unix_millis);
     let mut event = Event {
         event_id: Some(event_id),
-        session_id: session.to_owned(),
-        agent_name: MAIN_AGENT.to_owned(),
-        status: "Completed".to_owned(),
-        start_time: None,
         end_time: Some(now),
-        duration_minutes: None,
-        work_description: None,
-        files_created: None,
-        files_updated: None,
-        lines_generated: None,
-        deliverables: Vec::new(),
-        next_steps: Vec::new(),
-        performance_metrics: None,
-        related_notion_items: Vec::new(),
+        ..Event::new(session, MAIN_AGENT, "Completed")
     };
     match hook {
         "SubagentStop" => {

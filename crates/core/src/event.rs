@@ -215,6 +215,32 @@ impl<'a> Reader<'a> {
 }
 
 impl Event {
+    /// An event with its three required fields and nothing else; set the others with struct
+    /// update syntax (`Event { end_time, ..Event::new(..) }`).
+    pub fn new(
+        session_id: impl Into<String>,
+        agent_name: impl Into<String>,
+        status: impl Into<String>,
+    ) -> Event {
+        Event {
+            event_id: None,
+            session_id: session_id.into(),
+            agent_name: agent_name.into(),
+            status: status.into(),
+            start_time: None,
+            end_time: None,
+            duration_minutes: None,
+            work_description: None,
+            files_created: None,
+            files_updated: None,
+            lines_generated: None,
+            deliverables: Vec::new(),
+            next_steps: Vec::new(),
+            performance_metrics: None,
+            related_notion_items: Vec::new(),
+        }
+    }
+
     /// Parses and validates a request body, reporting every problem at once.
     pub fn parse(body: &[u8]) -> Result<Event, InvalidPayload> {
         let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
